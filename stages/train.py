@@ -1,0 +1,94 @@
+"""Train stage: fit the bidirectional-LSTM sentiment model on the tokenized train split.
+
+Reads the train and validation records only (the test split is the evaluate stage's alone),
+fits the network described by the `train` params, and writes the model to `data/model.keras`.
+Per-epoch loss and accuracy on train and validation go through DVCLive to `data/train/`, where
+`dvc plots show` draws them and `dvc exp show` lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+import keras
+import tensorflow as tf
+from dvclive import Live
+from dvclive.keras import DVCLiveCallback
+
+from stages import paths
+from stages.batches import review_batches
+from stages.model import build_model, compile_model
+from stages.params import TrainParams, load_params
+from stages.records import read_records
+from stages.runner import run_stage
+from stages.vocab import read_vocabulary
+
+log = logging.getLogger("stages.train")
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Logs how long each epoch took and keeps the total."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(time.perf_counter() - self._started)
+        log.info("epoch %d took %.1f s", epoch + 1, self.seconds[-1])
+
+
+def make_deterministic(seed: int) -> None:
+    """Same seed, same machine, same weights: seed every generator and pin op order."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def load_batches(split: str, params: TrainParams, shuffle: bool) -> tf.data.Dataset:
+    """Batches of one tokenized split, batched as the params and the tokenize stage say."""
+    with paths.TOKEN_STATS.open(encoding="utf-8") as stream:
+        token_stats = json.load(stream)
+    return review_batches(
+        read_records(paths.records(split)),
+        batching=params.batching, batch_size=params.batch_size,
+        padding=token_stats["padding"], sequence_length=token_stats["sequence_length"],
+        shuffle_buffer=params.shuffle_buffer if shuffle else None, seed=params.seed)
+
+
+def main() -> None:
+    params: TrainParams = load_params().train
+    make_deterministic(params.seed)
+
+    # Train on the train split, select and monitor on the validation split.
+    train_batches = load_batches("train", params, shuffle=True)
+    validation_batches = load_batches("validation", params, shuffle=False)
+
+    # Build the network for this vocabulary.
+    vocabulary_size = len(read_vocabulary(paths.VOCABULARY))
+    model = compile_model(build_model(vocabulary_size, params), params)
+    model.summary(print_fn=lambda line, *_: log.info("%s", line))
+    log.info("%d parameters; %s batches of %d for %d epochs", model.count_params(),
+             params.batching, params.batch_size, params.epochs)
+
+    # Fit, logging every epoch's figures through DVCLive.
+    timer = EpochTimer()
+    with Live(dir=str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
+        model.fit(train_batches, validation_data=validation_batches, epochs=params.epochs,
+                  callbacks=[DVCLiveCallback(live=live), timer],
+                  verbose=1 if sys.stdout.isatty() else 2)
+        live.summary["parameters"] = model.count_params()
+        live.summary["train_seconds"] = round(sum(timer.seconds), 1)
+
+    model.save(paths.MODEL)
+    log.info("wrote %s after %.0f s of training", paths.MODEL, sum(timer.seconds))
+
+
+if __name__ == "__main__":
+    run_stage(main)
