@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 from stages.params import PAD_ID, Batching, Side
@@ -38,10 +39,17 @@ def _reverse(token_ids: tf.Tensor, *rest: tf.Tensor) -> tuple[tf.Tensor, ...]:
     return (tf.reverse(token_ids, axis=[-1]), *rest)
 
 
-def bucket_by_length(reviews: tf.data.Dataset, batch_size: int, longest: int,
+def review_lengths(reviews: tf.data.Dataset) -> np.ndarray:
+    """Token count of every review, in dataset order (one pass over the data)."""
+    sizes = reviews.map(lambda token_ids, *_: tf.size(token_ids),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    return np.fromiter(sizes.as_numpy_iterator(), dtype=np.int64)
+
+
+def bucket_by_length(reviews: tf.data.Dataset, lengths: np.ndarray, batch_size: int,
                      padding: Side) -> tf.data.Dataset:
     """Batch unpadded reviews of similar length, padding each batch on the `padding` side."""
-    boundaries = bucket_boundaries(longest)
+    boundaries = bucket_boundaries(int(lengths.max()))
 
     # tf.data pads at the end; reversing before and after moves the padding to the front.
     if padding == "pre":
@@ -52,11 +60,15 @@ def bucket_by_length(reviews: tf.data.Dataset, batch_size: int, longest: int,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1))
     if padding == "pre":
         batches = batches.map(_reverse, num_parallel_calls=tf.data.AUTOTUNE)
-    return batches
+
+    # Each bucket ends with one partial batch; knowing the count gives Keras a progress total.
+    per_bucket = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+    count = int(np.sum(np.ceil(per_bucket / batch_size)))
+    return batches.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def review_batches(reviews: tf.data.Dataset, *, batching: Batching, batch_size: int,
-                   padding: Side, sequence_length: int, shuffle_buffer: int | None = None,
+                   padding: Side, shuffle_buffer: int | None = None,
                    seed: int | None = None) -> tf.data.Dataset:
     """Batches of `(token_ids, label, ...)` from padded records, cached after the first pass.
 
@@ -65,11 +77,13 @@ def review_batches(reviews: tf.data.Dataset, *, batching: Batching, batch_size: 
     if batching == "bucket":
         reviews = reviews.map(strip_padding, num_parallel_calls=tf.data.AUTOTUNE)
     reviews = reviews.cache()
+    lengths = review_lengths(reviews)
     if shuffle_buffer:
         reviews = reviews.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
 
     if batching == "bucket":
-        batches = bucket_by_length(reviews, batch_size, sequence_length, padding)
+        batches = bucket_by_length(reviews, lengths, batch_size, padding)
     else:
-        batches = reviews.batch(batch_size)
+        batches = reviews.batch(batch_size).apply(
+            tf.data.experimental.assert_cardinality(math.ceil(len(lengths) / batch_size)))
     return batches.prefetch(tf.data.AUTOTUNE)

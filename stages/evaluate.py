@@ -33,7 +33,7 @@ def predict_test_split(model: keras.Model, params: Params) -> pd.DataFrame:
     batches = review_batches(
         read_records(paths.records("test"), with_index=True),
         batching=params.train.batching, batch_size=params.train.batch_size,
-        padding=token_stats["padding"], sequence_length=token_stats["sequence_length"])
+        padding=token_stats["padding"])
 
     indices, labels, probabilities = [], [], []
     for token_ids, label, review_index in batches:

@@ -58,7 +58,7 @@ def load_batches(split: str, params: TrainParams, shuffle: bool) -> tf.data.Data
     return review_batches(
         read_records(paths.records(split)),
         batching=params.batching, batch_size=params.batch_size,
-        padding=token_stats["padding"], sequence_length=token_stats["sequence_length"],
+        padding=token_stats["padding"],
         shuffle_buffer=params.shuffle_buffer if shuffle else None, seed=params.seed)
 
 
@@ -81,7 +81,7 @@ def main() -> None:
     timer = EpochTimer()
     with Live(dir=str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
         model.fit(train_batches, validation_data=validation_batches, epochs=params.epochs,
-                  callbacks=[DVCLiveCallback(live=live), timer],
+                  callbacks=[DVCLiveCallback(live=live), timer], shuffle=False,
                   verbose=1 if sys.stdout.isatty() else 2)
         live.summary["parameters"] = model.count_params()
         live.summary["train_seconds"] = round(sum(timer.seconds), 1)
