@@ -1,0 +1,75 @@
+"""Fixed and bucketed batches of tokenized reviews."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stages.batches import bucket_boundaries, review_batches
+from stages.tokenize import pad_and_truncate
+
+RNG = np.random.default_rng(1)
+LENGTHS = [int(n) for n in RNG.integers(1, 300, size=120)]
+REVIEWS = [RNG.integers(2, 100, size=n) for n in LENGTHS]
+
+
+def padded_records(padding: str) -> tf.data.Dataset:
+    """What read_records yields: padded ids, float labels and review indices."""
+    ids = pad_and_truncate(REVIEWS, max(LENGTHS), padding, "post")
+    labels = np.arange(len(REVIEWS)) % 2
+    return tf.data.Dataset.from_tensor_slices(
+        (ids, labels.astype(np.float32), np.arange(len(REVIEWS))))
+
+
+def collect(batches: tf.data.Dataset) -> list[tuple[np.ndarray, ...]]:
+    return [tuple(part.numpy() for part in batch) for batch in batches]
+
+
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_bucket_batches_keep_every_review_whole_and_pad_on_the_right_side(padding: str) -> None:
+    batches = review_batches(padded_records(padding), batching="bucket", batch_size=16,
+                             padding=padding)
+    seen = []
+    for token_ids, _, indices in collect(batches):
+        for row, index in zip(token_ids, indices):
+            review = REVIEWS[index]
+            kept = row[row != 0]
+            np.testing.assert_array_equal(kept, review)
+            if padding == "pre":
+                np.testing.assert_array_equal(row[len(row) - len(review):], review)
+            else:
+                np.testing.assert_array_equal(row[:len(review)], review)
+            seen.append(int(index))
+    assert sorted(seen) == list(range(len(REVIEWS)))
+    assert batches.cardinality().numpy() == len(collect(batches))
+
+
+def test_bucket_batches_hold_reviews_of_similar_length() -> None:
+    batches = review_batches(padded_records("pre"), batching="bucket", batch_size=8,
+                             padding="pre")
+    padded_tokens = sum(ids.size for ids, _, _ in collect(batches))
+    # Fixed batches would compute on max(LENGTHS) tokens per review.
+    assert padded_tokens < 1.3 * sum(LENGTHS) < 0.7 * max(LENGTHS) * len(LENGTHS)
+
+
+def test_fixed_batches_keep_the_padded_length() -> None:
+    batches = collect(review_batches(padded_records("pre"), batching="fixed", batch_size=50,
+                                     padding="pre"))
+    assert [len(ids) for ids, _, _ in batches] == [50, 50, 20]
+    assert {ids.shape[1] for ids, _, _ in batches} == {max(LENGTHS)}
+
+
+def test_shuffled_batches_change_order_every_epoch_but_not_between_runs() -> None:
+    def epochs() -> list[list[int]]:
+        batches = review_batches(padded_records("pre"), batching="bucket", batch_size=16,
+                                 padding="pre", shuffle_buffer=200, seed=5)
+        return [[int(i) for _, _, idx in collect(batches) for i in idx] for _ in range(2)]
+
+    first_run, second_run = epochs(), epochs()
+    assert first_run[0] != first_run[1]
+    assert first_run == second_run
+
+
+def test_bucket_boundaries_grow_geometrically_up_to_the_longest_review() -> None:
+    edges = bucket_boundaries(4000)
+    assert edges[0] == 32 and edges[-1] < 4000 <= edges[-1] * 1.3
+    assert all(later > earlier for earlier, later in zip(edges, edges[1:]))
