@@ -32,7 +32,8 @@ def build_model(vocabulary_size: int, params: TrainParams) -> keras.Model:
 
 
 def compile_model(model: keras.Model, params: TrainParams) -> keras.Model:
-    """Adam on binary cross-entropy, tracking accuracy."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),
-                  loss="binary_crossentropy", metrics=["accuracy"])
+    """Adam on binary cross-entropy, tracking accuracy; gradients clipped if asked."""
+    optimizer = keras.optimizers.Adam(learning_rate=params.learning_rate,
+                                      clipnorm=params.clipnorm)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
     return model

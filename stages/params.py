@@ -75,12 +75,15 @@ class TrainParams:
     dense_units: int = field(default=64, metadata=_bounds(1))
     dropout: float = field(default=0.0, metadata=_bounds(0, 1, open_high=True))
     learning_rate: float = field(default=0.001, metadata=_bounds(0, open_low=True))
+    clipnorm: float | None = field(default=None, metadata=_bounds(0, open_low=True))
     epochs: int = field(default=5, metadata=_bounds(1))
     batch_size: int = field(default=256, metadata=_bounds(1))
     shuffle_buffer: int = field(default=10000, metadata=_bounds(1))
     seed: int = 42
     batching: Batching = "bucket"
     mask_padding: bool = False
+    early_stopping_patience: int = field(default=0, metadata=_bounds(0))
+    reduce_lr_patience: int = field(default=0, metadata=_bounds(0))
 
     def __post_init__(self) -> None:
         if not self.lstm_units or any(units < 1 for units in self.lstm_units):

@@ -14,6 +14,7 @@ import sys
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
@@ -27,6 +28,9 @@ from stages.runner import run_stage
 from stages.vocab import read_vocabulary
 
 log = logging.getLogger("stages.train")
+
+# What early stopping and learning-rate reduction watch.
+MONITOR = "val_loss"
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -62,6 +66,33 @@ def load_batches(split: str, params: TrainParams, shuffle: bool) -> tf.data.Data
         shuffle_buffer=params.shuffle_buffer if shuffle else None, seed=params.seed)
 
 
+def schedule(params: TrainParams) -> list[keras.callbacks.Callback]:
+    """Early stopping and learning-rate reduction, both watching the validation loss.
+
+    Validation loss rather than accuracy: on a few thousand reviews it moves smoothly, while
+    accuracy jumps by whole reviews and would pick a lucky epoch. When training stops, the
+    weights of the epoch with the lowest validation loss are restored.
+    """
+    callbacks: list[keras.callbacks.Callback] = []
+    if params.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=MONITOR, patience=params.early_stopping_patience,
+            restore_best_weights=True, verbose=1))
+    if params.reduce_lr_patience:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=MONITOR, factor=0.5, patience=params.reduce_lr_patience, verbose=1))
+    return callbacks
+
+
+def best_epoch(history: keras.callbacks.History, params: TrainParams) -> dict[str, float]:
+    """The epoch whose weights are saved, with its validation figures."""
+    losses = history.history[MONITOR]
+    epoch = int(np.argmin(losses)) if params.early_stopping_patience else len(losses) - 1
+    return {"epoch": epoch + 1,
+            "val_loss": round(losses[epoch], 6),
+            "val_accuracy": round(history.history["val_accuracy"][epoch], 6)}
+
+
 def main() -> None:
     params: TrainParams = load_params().train
     make_deterministic(params.seed)
@@ -80,11 +111,17 @@ def main() -> None:
     # Fit, logging every epoch's figures through DVCLive.
     timer = EpochTimer()
     with Live(dir=str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
-        model.fit(train_batches, validation_data=validation_batches, epochs=params.epochs,
-                  callbacks=[DVCLiveCallback(live=live), timer], shuffle=False,
-                  verbose=1 if sys.stdout.isatty() else 2)
+        history = model.fit(
+            train_batches, validation_data=validation_batches, epochs=params.epochs,
+            callbacks=[DVCLiveCallback(live=live), timer, *schedule(params)], shuffle=False,
+            verbose=1 if sys.stdout.isatty() else 2)
+
+        # The summary beside the last epoch's figures: what was kept and what it cost.
+        live.summary["best"] = best_epoch(history, params)
+        live.summary["epochs_run"] = len(timer.seconds)
         live.summary["parameters"] = model.count_params()
         live.summary["train_seconds"] = round(sum(timer.seconds), 1)
+        log.info("keeping epoch %d: %s", live.summary["best"]["epoch"], live.summary["best"])
 
     model.save(paths.MODEL)
     log.info("wrote %s after %.0f s of training", paths.MODEL, sum(timer.seconds))
