@@ -91,14 +91,17 @@ def main() -> None:
     builder = prepared_builder()
     label_names = builder.info.features["label"].names
 
+    # Read both splits before writing anything, so a bad split string leaves no partial output.
+    tables = {role: load_split(builder, split)
+              for role, split in (("train", params.train_split), ("test", params.test_split))}
+
     # One table per split, named by its role rather than by the tfds split string.
     paths.RAW.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for role, split in (("train", params.train_split), ("test", params.test_split)):
-        table = load_split(builder, split)
+    for role, table in tables.items():
         table.to_parquet(paths.raw_split(role), index=False)
         counts[role] = label_counts(table, label_names)
-        log.info("%s (%s): %s", role, split, counts[role])
+        log.info("%s: %s", role, counts[role])
 
     with paths.LABEL_COUNTS.open("w", encoding="utf-8") as stream:
         json.dump(counts, stream, indent=2)
