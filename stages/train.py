@@ -49,6 +49,15 @@ class EpochTimer(keras.callbacks.Callback):
         log.info("epoch %d took %.1f s", epoch + 1, self.seconds[-1])
 
 
+def peak_memory() -> str:
+    """This process's peak resident memory, where the OS reports it."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return "unknown"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+
+
 def make_deterministic(seed: int) -> None:
     """Same seed, same machine, same weights: seed every generator and pin op order."""
     keras.utils.set_random_seed(seed)
@@ -124,7 +133,8 @@ def main() -> None:
         log.info("keeping epoch %d: %s", live.summary["best"]["epoch"], live.summary["best"])
 
     model.save(paths.MODEL)
-    log.info("wrote %s after %.0f s of training", paths.MODEL, sum(timer.seconds))
+    log.info("wrote %s after %.0f s of training; peak memory %s", paths.MODEL,
+             sum(timer.seconds), peak_memory())
 
 
 if __name__ == "__main__":
