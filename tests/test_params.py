@@ -35,11 +35,13 @@ def test_integers_are_accepted_where_numbers_are_expected() -> None:
 
 @pytest.mark.parametrize(("section", "key", "value", "expected"), [
     ("tokenize", "max_length", -5, "tokenize.max_length = -5 is not allowed: expected a value"),
-    ("tokenize", "padding", "middle", "tokenize.padding = 'middle' is not allowed: expected 'pre'"),
+    ("tokenize", "padding", "middle",
+     "tokenize.padding = 'middle' is not allowed: expected 'pre' or 'post'"),
     ("tokenize", "validation_fraction", 1.0, "tokenize.validation_fraction = 1.0"),
     ("tokenize", "validation_fraction", 0, "tokenize.validation_fraction = 0"),
     ("vocab", "size", 2, "vocab.size = 2 is not allowed"),
-    ("vocab", "lowercase", "yes", "vocab.lowercase = 'yes' is not allowed: expected true or false"),
+    ("vocab", "lowercase", "yes",
+     "vocab.lowercase = 'yes' is not allowed: expected true or false"),
     ("train", "epochs", 0, "train.epochs = 0 is not allowed"),
     ("train", "epochs", 2.5, "train.epochs = 2.5 is not allowed: expected an integer"),
     ("train", "epochs", True, "train.epochs = True is not allowed: expected an integer"),
