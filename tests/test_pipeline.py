@@ -110,6 +110,10 @@ def test_experiments_run_and_show(reproduced: Project) -> None:
     reproduced.dvc("exp", "apply", "two-epochs")
     curve = (reproduced.path / "data" / "train" / "plots" / "metrics" / "eval" / "loss.tsv")
     assert len(pd.read_csv(curve, sep="\t")) == 2
+
+    # The applied experiment's metrics against the last commit's.
+    diff = reproduced.dvc("metrics", "diff").stdout
+    assert "data/train/metrics.json" in diff and "epochs_run" in diff
     reproduced.run("git", "checkout", "params.yaml", "dvc.lock")
     reproduced.dvc("checkout", "-f")
 
