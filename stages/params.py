@@ -58,7 +58,7 @@ class VocabParams:
 class TokenizeParams:
     """How reviews become fixed-length token ids, and how validation is held out."""
 
-    max_length: int | None = field(default=256, metadata=_bounds(1))
+    max_length: int | None = field(default=None, metadata=_bounds(1))
     padding: Side = "pre"
     truncating: Side = "post"
     validation_fraction: float = field(
@@ -73,17 +73,17 @@ class TrainParams:
     embedding_dim: int = field(default=64, metadata=_bounds(1))
     lstm_units: tuple[int, ...] = (32, 16)
     dense_units: int = field(default=64, metadata=_bounds(1))
-    dropout: float = field(default=0.0, metadata=_bounds(0, 1, open_high=True))
-    learning_rate: float = field(default=0.001, metadata=_bounds(0, open_low=True))
-    clipnorm: float | None = field(default=None, metadata=_bounds(0, open_low=True))
-    epochs: int = field(default=5, metadata=_bounds(1))
+    dropout: float = field(default=0.5, metadata=_bounds(0, 1, open_high=True))
+    learning_rate: float = field(default=0.0005, metadata=_bounds(0, open_low=True))
+    clipnorm: float | None = field(default=1.0, metadata=_bounds(0, open_low=True))
+    epochs: int = field(default=20, metadata=_bounds(1))
     batch_size: int = field(default=256, metadata=_bounds(1))
     shuffle_buffer: int = field(default=10000, metadata=_bounds(1))
     seed: int = 42
     batching: Batching = "bucket"
     mask_padding: bool = False
-    early_stopping_patience: int = field(default=0, metadata=_bounds(0))
-    reduce_lr_patience: int = field(default=0, metadata=_bounds(0))
+    early_stopping_patience: int = field(default=3, metadata=_bounds(0))
+    reduce_lr_patience: int = field(default=1, metadata=_bounds(0))
 
     def __post_init__(self) -> None:
         if not self.lstm_units or any(units < 1 for units in self.lstm_units):
