@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 
 from stages.params import ParamsError
@@ -19,6 +20,7 @@ def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's `main`, turning expected failures into one log line and exit status 1."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
+    started = time.perf_counter()
     try:
         main()
     except (ParamsError, StageError) as error:
@@ -27,3 +29,4 @@ def run_stage(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         log.error("interrupted; outputs of this stage are incomplete, rerun `dvc repro`")
         sys.exit(130)
+    log.info("done in %.1f s (after imports)", time.perf_counter() - started)
