@@ -27,7 +27,10 @@ def serialize_review(token_ids: np.ndarray, label: int, review_index: int) -> by
         "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
         "review_index": tf.train.Feature(int64_list=tf.train.Int64List(value=[review_index])),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    # The features are a protobuf map, whose order follows Python's per-process hash seed
+    # unless serialized deterministically; without it, equal reviews give different bytes.
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    return example.SerializeToString(deterministic=True)
 
 
 def write_records(path: Path, token_ids: np.ndarray, labels: Iterable[int],
