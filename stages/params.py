@@ -81,7 +81,7 @@ class TrainParams:
     shuffle_buffer: int = field(default=10000, metadata=_bounds(1))
     seed: int = 42
     batching: Batching = "bucket"
-    mask_padding: bool = False
+    mask_padding: bool = True
     early_stopping_patience: int = field(default=3, metadata=_bounds(0))
     reduce_lr_patience: int = field(default=1, metadata=_bounds(0))
 
