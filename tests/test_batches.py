@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stages.batches import bucket_boundaries, review_batches
+from stages.batches import SORTING_CHUNK_BATCHES, review_batches
 from stages.tokenize import pad_and_truncate
 
 RNG = np.random.default_rng(1)
@@ -69,7 +69,24 @@ def test_shuffled_batches_change_order_every_epoch_but_not_between_runs() -> Non
     assert first_run == second_run
 
 
-def test_bucket_boundaries_grow_geometrically_up_to_the_longest_review() -> None:
-    edges = bucket_boundaries(4000)
-    assert edges[0] == 32 and edges[-1] < 4000 <= edges[-1] * 1.3
-    assert all(later > earlier for earlier, later in zip(edges, edges[1:]))
+def test_bucket_batches_are_full_but_one_and_sorted_within_chunks() -> None:
+    lengths = [int(n) for n in RNG.integers(1, 300, size=SORTING_CHUNK_BATCHES * 4 + 30)]
+    reviews = [RNG.integers(2, 100, size=n) for n in lengths]
+    ids = pad_and_truncate(reviews, max(lengths), "post", "post")
+    records = tf.data.Dataset.from_tensor_slices(
+        (ids, np.zeros(len(reviews), np.float32), np.arange(len(reviews))))
+
+    # Shuffled, one batch holds the remainder and may sit anywhere in the last chunk.
+    shuffled = collect(review_batches(records, batching="bucket", batch_size=4,
+                                      padding="post", shuffle_buffer=1000, seed=3))
+    assert sorted(len(indices) for _, _, indices in shuffled) == [2] + [4] * 57
+
+    # In order, each chunk's batches go from its shortest reviews to its longest.
+    in_order = collect(review_batches(records, batching="bucket", batch_size=4,
+                                      padding="post"))
+    first_chunk = [[lengths[i] for i in indices]
+                   for _, _, indices in in_order[:SORTING_CHUNK_BATCHES]]
+    assert sorted(index for _, _, indices in in_order[:SORTING_CHUNK_BATCHES]
+                  for index in indices) == list(range(4 * SORTING_CHUNK_BATCHES))
+    assert all(max(shorter) <= min(longer)
+               for shorter, longer in zip(first_chunk, first_chunk[1:]))
