@@ -1,11 +1,15 @@
 """Benchmark: one training epoch on full-length reviews, seed's fixed padding vs this project.
 
-Both contenders train the same network (the `train` params) on the same random sample of
-tokenized train reviews, in one process:
-  (a) the seed lab's way: every batch padded to the longest review of the train split;
-  (b) this project's `train.batching` (bucketed by default), padded per batch.
-Each is warmed up first (graph tracing is not timed), then timed on the sample and
-extrapolated to a whole epoch of the train split. The last line is `speedup=<a over b>`.
+Both contenders train the same network (the `train` params) on the same reviews, in one
+process, so the machine's load affects them alike:
+  (a) the seed lab's way: every batch padded to the longest review of the train split, with
+      no padding mask;
+  (b) this project's defaults (`train.batching`, `train.mask_padding`), padded per batch.
+The reviews are `--batches` batches drawn at random from one epoch of the project's own
+batching, so (b) is timed on batches as training really sees them. Each contender first
+passes over its batches untimed (graph tracing), then is timed on them and extrapolated to
+a whole epoch. It prints seconds per epoch and real (non-padding) tokens per second; the last
+line is `speedup=<a over b>`.
 
 Run from the project root after `dvc repro tokenize` with `tokenize.max_length: null`:
 
@@ -16,7 +20,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
+import json
+import math
 import time
 
 import numpy as np
@@ -25,79 +30,85 @@ import tensorflow as tf
 from stages import paths
 from stages.batches import review_batches
 from stages.model import build_model, compile_model
-from stages.params import TrainParams, load_params
+from stages.params import PAD_ID, TrainParams, load_params
 from stages.records import read_records
 from stages.vocab import read_vocabulary
 
-log = logging.getLogger("benchmarks.train_speed")
+
+def project_epoch(params: TrainParams) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of train batches, `(token_ids, labels)`, as the train stage draws them."""
+    with paths.TOKEN_STATS.open(encoding="utf-8") as stream:
+        padding = json.load(stream)["padding"]
+    batches = review_batches(read_records(paths.records("train")), batching=params.batching,
+                             batch_size=params.batch_size, padding=padding,
+                             shuffle_buffer=params.shuffle_buffer, seed=params.seed)
+    return list(batches.as_numpy_iterator())
 
 
-def load_reviews() -> tuple[list[np.ndarray], np.ndarray]:
-    """Unpadded token ids and labels of every tokenized train review."""
-    token_ids, labels = [], []
-    for ids, label in read_records(paths.records("train")).as_numpy_iterator():
-        token_ids.append(ids[ids != 0])
-        labels.append(label)
-    return token_ids, np.array(labels, dtype=np.float32)
-
-
-def padded_dataset(token_ids: list[np.ndarray], labels: np.ndarray,
-                   length: int) -> tf.data.Dataset:
-    """Reviews pre-padded to `length`, as the tokenize stage writes them."""
-    padded = np.zeros((len(token_ids), length), dtype=np.int32)
-    for row, ids in enumerate(token_ids):
+def fixed_batches(batches: list[tuple[np.ndarray, np.ndarray]], length: int,
+                  batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The same reviews, pre-padded to `length` and batched `batch_size` at a time."""
+    reviews = [ids[ids != PAD_ID] for token_ids, _ in batches for ids in token_ids]
+    labels = np.concatenate([labels for _, labels in batches])
+    padded = np.full((len(reviews), length), PAD_ID, dtype=np.int32)
+    for row, ids in enumerate(reviews):
         padded[row, length - len(ids):] = ids
-    return tf.data.Dataset.from_tensor_slices((padded, labels))
+    return [(padded[start:start + batch_size], labels[start:start + batch_size])
+            for start in range(0, len(reviews), batch_size)]
 
 
-def time_training(params: TrainParams, vocabulary_size: int, batches: tf.data.Dataset,
-                  warm_up: tf.data.Dataset) -> tuple[float, int]:
-    """Seconds for one pass of `batches` after an untimed pass of `warm_up`, and its steps."""
+def as_dataset(batches: list[tuple[np.ndarray, np.ndarray]]) -> tf.data.Dataset:
+    """A dataset that yields the given batches as they are."""
+    signature = (tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.float32))
+    dataset = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+
+
+def seconds_per_pass(params: TrainParams, vocabulary_size: int,
+                     batches: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Seconds for one training pass over `batches`, after an untimed one."""
     model = compile_model(build_model(vocabulary_size, params), params)
-    model.fit(warm_up, epochs=1, verbose=0)
+    model.fit(as_dataset(batches), epochs=1, verbose=0)
     started = time.perf_counter()
-    history = model.fit(batches, epochs=1, verbose=0)
-    seconds = time.perf_counter() - started
-    return seconds, int(batches.cardinality())
+    model.fit(as_dataset(batches), epochs=1, verbose=0)
+    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reviews", type=int, default=2048,
-                        help="train reviews to time each contender on (default 2048)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the review sample")
+    parser.add_argument("--batches", type=int, default=12,
+                        help="batches of the project's epoch to time on (default 12)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the batch sample")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    # A random sample of the batches that one epoch of training sees.
     params = load_params().train
     vocabulary_size = len(read_vocabulary(paths.VOCABULARY))
-    token_ids, labels = load_reviews()
-    longest = max(len(ids) for ids in token_ids)
-    sample = np.random.default_rng(args.seed).choice(len(token_ids), args.reviews,
-                                                     replace=False)
-    sample_ids, sample_labels = [token_ids[i] for i in sample], labels[sample]
-    real_tokens = sum(len(ids) for ids in sample_ids)
-    epoch_share = len(token_ids) / args.reviews
-    print(f"train split: {len(token_ids)} reviews, longest {longest} tokens;"
-          f" timing {args.reviews} of them ({real_tokens} real tokens) per contender")
+    epoch = project_epoch(params)
+    longest = max(int(np.count_nonzero(ids, axis=1).max()) for ids, _ in epoch)
+    reviews_per_epoch = sum(len(labels) for _, labels in epoch)
+    picked = np.random.default_rng(args.seed).choice(len(epoch), args.batches, replace=False)
+    sample = [epoch[index] for index in sorted(picked)]
+    real_tokens = sum(int(np.count_nonzero(ids)) for ids, _ in sample)
+    reviews = sum(len(labels) for _, labels in sample)
+    print(f"train split: {reviews_per_epoch} reviews, longest {longest} tokens; timing"
+          f" {reviews} of them ({real_tokens:,} real tokens) per contender")
 
-    contenders = {
-        f"seed (fixed, padded to {longest})": dataclasses.replace(params, batching="fixed"),
-        f"project ({params.batching}, mask_padding={params.mask_padding})": params,
-    }
+    # The seed's batches hold the same reviews, each padded to the longest of the split.
+    seed_params = dataclasses.replace(params, batching="fixed", mask_padding=False)
+    contenders = [
+        (f"seed (fixed, padded to {longest}, no mask)", seed_params,
+         fixed_batches(sample, longest, params.batch_size),
+         math.ceil(reviews_per_epoch / params.batch_size)),
+        (f"project ({params.batching}, mask_padding={params.mask_padding})", params,
+         sample, len(epoch)),
+    ]
     epoch_seconds = []
-    for name, contender in contenders.items():
-        def batches(reviews: tf.data.Dataset, contender: TrainParams = contender
-                    ) -> tf.data.Dataset:
-            return review_batches(reviews, batching=contender.batching,
-                                  batch_size=contender.batch_size, padding="pre")
-        sample_batches = batches(padded_dataset(sample_ids, sample_labels, longest))
-        warm_up = batches(padded_dataset(sample_ids[:2 * params.batch_size],
-                                         sample_labels[:2 * params.batch_size], longest))
-        seconds, steps = time_training(contender, vocabulary_size, sample_batches, warm_up)
-        epoch_seconds.append(seconds * epoch_share)
-        print(f"{name}: {steps} steps in {seconds:.1f} s -> {epoch_seconds[-1]:.1f} s per"
-              f" epoch, {real_tokens / seconds:,.0f} real tokens/s")
+    for name, contender, batches, steps_per_epoch in contenders:
+        seconds = seconds_per_pass(contender, vocabulary_size, batches)
+        epoch_seconds.append(seconds * steps_per_epoch / len(batches))
+        print(f"{name}: {len(batches)} steps in {seconds:.1f} s -> {epoch_seconds[-1]:.1f} s"
+              f" per epoch, {real_tokens / seconds:,.0f} real tokens/s", flush=True)
 
     print(f"speedup={epoch_seconds[0] / epoch_seconds[1]:.2f}")
 
