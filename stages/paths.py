@@ -15,6 +15,9 @@ TOKEN_STATS = TOKENIZED / "stats.json"
 MODEL = DATA / "model.keras"
 TRAIN_LIVE = DATA / "train"
 
+# The SavedModel that takes raw review text (export stage; read by `stages.predict`).
+EXPORT = DATA / "export"
+
 EVALUATE_LIVE = DATA / "evaluate"
 PREDICTIONS = EVALUATE_LIVE / "predictions.parquet"
 

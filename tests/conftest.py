@@ -111,3 +111,17 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory, tiny_tfds_dir: Path) ->
     project.repro()
     project.commit("reproduced")
     return project
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory, tiny_tfds_dir: Path) -> Project:
+    """A project copy reproduced once with `train.mask_padding: true`, export included.
+
+    With padding masked a review's probability does not depend on its batch neighbours, so
+    the export's and the evaluate stage's predictions agree. Shared by the export and predict
+    tests, which only read it.
+    """
+    project = create_project(tmp_path_factory.mktemp("exported") / "project", tiny_tfds_dir)
+    project.set_params(train={"mask_padding": True})
+    assert "export" in project.repro()
+    return project

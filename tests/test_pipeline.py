@@ -14,7 +14,7 @@ from conftest import Project
 from stages.vocab import learn_vocabulary
 from tiny_imdb import TEST_ONLY_WORDS
 
-ALL_STAGES = {"download", "vocab", "tokenize", "train", "evaluate"}
+ALL_STAGES = {"download", "vocab", "tokenize", "train", "export", "evaluate"}
 TEST_METRICS = {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
 
 
@@ -126,14 +126,14 @@ def test_changes_rerun_only_the_stages_that_depend_on_them(project: Project) -> 
     assert project.repro() == {"evaluate"}
 
     project.set_params(train={"epochs": 2})
-    assert project.repro() == {"train", "evaluate"}
+    assert project.repro() == {"train", "export", "evaluate"}
 
     project.set_params(tokenize={"max_length": 48})
     assert project.repro("tokenize") == {"tokenize"}
-    assert project.repro() == {"train", "evaluate"}
+    assert project.repro() == {"train", "export", "evaluate"}
 
     project.set_params(vocab={"size": 380})
-    assert project.repro() == {"vocab", "tokenize", "train", "evaluate"}
+    assert project.repro() == {"vocab", "tokenize", "train", "export", "evaluate"}
 
     project.set_params(download={"train_split": "train[:90%]"})
     assert project.repro() == ALL_STAGES
