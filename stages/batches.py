@@ -6,14 +6,17 @@ Two ways to batch, chosen by `train.batching`:
   batch is padded only to its longest review, on the same side the tokenize stage padded.
   Reviews are drawn in chunks of SORTING_CHUNK_BATCHES batches, sorted by length within the
   chunk and cut into batches; with shuffling, the batches of a chunk are then shuffled too.
-  Every batch but the epoch's last is full, and on full-length reviews this skips most of the
-  padding that fixed batches compute on.
+  On full-length reviews this skips most of the padding that fixed batches compute on.
+  Reviews longer than LONG_REVIEW_TOKENS are batched apart, fewer to a batch, so that no
+  batch holds much more than `batch_size * LONG_REVIEW_TOKENS` tokens: the memory that
+  backpropagation through the LSTMs needs grows with a batch's size times its length.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
 from stages.params import PAD_ID, Batching, Side
@@ -21,6 +24,8 @@ from stages.params import PAD_ID, Batching, Side
 # Reviews are sorted by length within chunks of this many batches: enough reviews that each
 # batch holds similar lengths, few enough that a batch's reviews still change every epoch.
 SORTING_CHUNK_BATCHES = 50
+# Longer reviews (about 1% of IMDB's) go in smaller batches; see the module docstring.
+LONG_REVIEW_TOKENS = 1024
 
 
 def strip_padding(token_ids: tf.Tensor, *rest: tf.Tensor) -> tuple[tf.Tensor, ...]:
@@ -67,6 +72,42 @@ def length_sorted_batches(reviews: tf.data.Dataset, batch_size: int, padding: Si
     return batches
 
 
+def review_lengths(reviews: tf.data.Dataset) -> np.ndarray:
+    """Token count of every review, in dataset order (one pass over the data)."""
+    sizes = reviews.map(lambda token_ids, *_: tf.size(token_ids),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    return np.fromiter(sizes.as_numpy_iterator(), dtype=np.int64)
+
+
+def bucket_batches(reviews: tf.data.Dataset, lengths: np.ndarray, batch_size: int,
+                   padding: Side, shuffle_seed: int | None = None
+                   ) -> tuple[tf.data.Dataset, int]:
+    """Length-sorted batches of unpadded reviews, long reviews apart; also their count.
+
+    With `shuffle_seed`, batches of ordinary and of long reviews are interleaved at random.
+    """
+    long_batch_size = max(1, batch_size * LONG_REVIEW_TOKENS // max(int(lengths.max()), 1))
+    long_reviews = int(np.count_nonzero(lengths > LONG_REVIEW_TOKENS))
+    streams = [
+        (reviews.filter(lambda token_ids, *_: tf.size(token_ids) <= LONG_REVIEW_TOKENS),
+         batch_size, math.ceil((len(lengths) - long_reviews) / batch_size)),
+        (reviews.filter(lambda token_ids, *_: tf.size(token_ids) > LONG_REVIEW_TOKENS),
+         long_batch_size, math.ceil(long_reviews / long_batch_size)),
+    ]
+    streams = [(length_sorted_batches(stream, size, padding, shuffle_seed), count)
+               for stream, size, count in streams if count]
+    counts = [count for _, count in streams]
+
+    # Interleave in proportion to the batch counts, so long batches come throughout an epoch.
+    if len(streams) == 1 or shuffle_seed is None:
+        batches = streams[0][0] if len(streams) == 1 else streams[0][0].concatenate(streams[1][0])
+    else:
+        batches = tf.data.Dataset.sample_from_datasets(
+            [stream for stream, _ in streams], weights=[c / sum(counts) for c in counts],
+            seed=shuffle_seed, stop_on_empty_dataset=False, rerandomize_each_iteration=True)
+    return batches, sum(counts)
+
+
 def review_batches(reviews: tf.data.Dataset, *, batching: Batching, batch_size: int,
                    padding: Side, shuffle_buffer: int | None = None,
                    seed: int | None = None) -> tf.data.Dataset:
@@ -78,16 +119,15 @@ def review_batches(reviews: tf.data.Dataset, *, batching: Batching, batch_size: 
         reviews = reviews.map(strip_padding, num_parallel_calls=tf.data.AUTOTUNE)
     reviews = reviews.cache()
 
-    # One pass fills the cache and counts the reviews, which gives Keras a progress total.
-    count = int(reviews.reduce(0, lambda total, *_: total + 1))
+    # One pass fills the cache and measures the reviews; the batch count gives Keras a total.
+    lengths = review_lengths(reviews)
     if shuffle_buffer:
         reviews = reviews.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
 
     if batching == "bucket":
-        batches = length_sorted_batches(reviews, batch_size, padding,
+        batches, count = bucket_batches(reviews, lengths, batch_size, padding,
                                         shuffle_seed=seed if shuffle_buffer else None)
     else:
-        batches = reviews.batch(batch_size)
-    batches = batches.apply(tf.data.experimental.assert_cardinality(
-        math.ceil(count / batch_size)))
+        batches, count = reviews.batch(batch_size), math.ceil(len(lengths) / batch_size)
+    batches = batches.apply(tf.data.experimental.assert_cardinality(count))
     return batches.prefetch(tf.data.AUTOTUNE)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from stages import batches as batches_module
 from stages.batches import SORTING_CHUNK_BATCHES, review_batches
 from stages.tokenize import pad_and_truncate
 
@@ -90,3 +91,17 @@ def test_bucket_batches_are_full_but_one_and_sorted_within_chunks() -> None:
                   for index in indices) == list(range(4 * SORTING_CHUNK_BATCHES))
     assert all(max(shorter) <= min(longer)
                for shorter, longer in zip(first_chunk, first_chunk[1:]))
+
+
+def test_long_reviews_go_in_smaller_batches_that_bound_the_tokens_per_batch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batches_module, "LONG_REVIEW_TOKENS", 100)
+    batches = review_batches(padded_records("pre"), batching="bucket", batch_size=16,
+                             padding="pre", shuffle_buffer=200, seed=2)
+    collected = collect(batches)
+
+    assert all(ids.size <= 16 * 100 for ids, _, _ in collected)
+    assert any(ids.shape[1] > 100 and len(ids) < 16 for ids, _, _ in collected)
+    assert sorted(int(i) for _, _, indices in collected for i in indices) == list(
+        range(len(REVIEWS)))
+    assert batches.cardinality().numpy() == len(collected)
