@@ -24,7 +24,7 @@ from stages.params import PAD_ID, Batching, Side
 # Reviews are sorted by length within chunks of this many batches: enough reviews that each
 # batch holds similar lengths, few enough that a batch's reviews still change every epoch.
 SORTING_CHUNK_BATCHES = 50
-# Longer reviews (about 1% of IMDB's) go in smaller batches; see the module docstring.
+# Longer reviews (3% of IMDB's train split) go in smaller batches; see the module docstring.
 LONG_REVIEW_TOKENS = 1024
 
 
