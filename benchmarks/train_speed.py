@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import time
 
@@ -28,10 +27,9 @@ import numpy as np
 import tensorflow as tf
 
 from stages import paths
-from stages.batches import review_batches
 from stages.model import build_model, compile_model
 from stages.params import PAD_ID, TrainParams, load_params
-from stages.records import read_records
+from stages.train import load_batches
 from stages.vocab import read_vocabulary
 
 # Batches of different shapes to trace on before timing; TensorFlow then reuses one graph.
@@ -40,12 +38,7 @@ TRACING_BATCHES = 4
 
 def project_epoch(params: TrainParams) -> list[tuple[np.ndarray, np.ndarray]]:
     """One epoch of train batches, `(token_ids, labels)`, as the train stage draws them."""
-    with paths.TOKEN_STATS.open(encoding="utf-8") as stream:
-        padding = json.load(stream)["padding"]
-    batches = review_batches(read_records(paths.records("train")), batching=params.batching,
-                             batch_size=params.batch_size, padding=padding,
-                             shuffle_buffer=params.shuffle_buffer, seed=params.seed)
-    return list(batches.as_numpy_iterator())
+    return list(load_batches("train", params, shuffle=True).as_numpy_iterator())
 
 
 def fixed_batches(batches: list[tuple[np.ndarray, np.ndarray]], length: int, batch_size: int,

@@ -98,9 +98,12 @@ def bucket_batches(reviews: tf.data.Dataset, lengths: np.ndarray, batch_size: in
                for stream, size, count in streams if count]
     counts = [count for _, count in streams]
 
-    # Interleave in proportion to the batch counts, so long batches come throughout an epoch.
-    if len(streams) == 1 or shuffle_seed is None:
-        batches = streams[0][0] if len(streams) == 1 else streams[0][0].concatenate(streams[1][0])
+    # In order, ordinary batches then long ones; shuffled, both interleaved in proportion to
+    # their counts, so long batches come throughout an epoch.
+    if shuffle_seed is None:
+        batches = streams[0][0]
+        for later, _ in streams[1:]:
+            batches = batches.concatenate(later)
     else:
         batches = tf.data.Dataset.sample_from_datasets(
             [stream for stream, _ in streams], weights=[c / sum(counts) for c in counts],
