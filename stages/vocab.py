@@ -24,23 +24,40 @@ from stages.runner import StageError, run_stage
 log = logging.getLogger("stages.vocab")
 
 
-def learn_vocabulary(reviews: Iterable[str], size: int, lowercase: bool) -> list[str]:
-    """Learn `size` WordPiece tokens (reserved tokens included) from review texts.
-
-    The order of tokens is canonical: reserved tokens first, then all others sorted, because
-    the trainer breaks frequency ties in a different order on every run.
-    """
+def _wordpiece_trainer(lowercase: bool) -> Tokenizer:
+    """An untrained WordPiece tokenizer with BERT's normalisation and word splitting."""
     tokenizer = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
     tokenizer.normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=lowercase, lowercase=lowercase)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=size, special_tokens=list(RESERVED_TOKENS),
-        continuing_subword_prefix="##", show_progress=False)
-    tokenizer.train_from_iterator(reviews, trainer=trainer)
+    return tokenizer
 
-    learned = set(tokenizer.get_vocab()) - set(RESERVED_TOKENS)
-    return [*RESERVED_TOKENS, *sorted(learned)]
+
+def _train(reviews: list[str], size: int, lowercase: bool, fixed_tokens: list[str]) -> set[str]:
+    tokenizer = _wordpiece_trainer(lowercase)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=size, special_tokens=fixed_tokens, continuing_subword_prefix="##",
+        show_progress=False)
+    tokenizer.train_from_iterator(reviews, trainer=trainer)
+    return set(tokenizer.get_vocab())
+
+
+def learn_vocabulary(reviews: Iterable[str], size: int, lowercase: bool) -> list[str]:
+    """Learn `size` WordPiece tokens (reserved tokens included) from review texts.
+
+    The trainer numbers the `##` continuations of single characters in hash-map order, which
+    changes from process to process, and breaks ties between equally frequent merges by those
+    numbers (huggingface/tokenizers#1794), so the same reviews could give another
+    vocabulary on every run. A first pass without merges finds those continuations; the real
+    pass is given them, sorted, as fixed tokens, which numbers them the same way every time.
+    The order of the tokens written is canonical too: reserved tokens first, then the rest
+    sorted.
+    """
+    reviews = list(reviews)
+    characters = _train(reviews, 1, lowercase, list(RESERVED_TOKENS))
+    continuations = sorted(token for token in characters if token.startswith("##"))
+    learned = _train(reviews, size, lowercase, [*RESERVED_TOKENS, *continuations])
+    return [*RESERVED_TOKENS, *sorted(learned - set(RESERVED_TOKENS))]
 
 
 def read_vocabulary(path: Path) -> list[str]:
