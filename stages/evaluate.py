@@ -8,7 +8,6 @@ plots for `dvc plots show`, and every test review's prediction to
 
 from __future__ import annotations
 
-import json
 import logging
 
 import keras
@@ -20,7 +19,7 @@ from sklearn import metrics
 from stages import paths
 from stages.batches import review_batches
 from stages.params import Params, load_params
-from stages.records import read_records
+from stages.records import read_split, read_token_stats
 from stages.runner import StageError, run_stage
 
 log = logging.getLogger("stages.evaluate")
@@ -28,10 +27,9 @@ log = logging.getLogger("stages.evaluate")
 
 def predict_test_split(model: keras.Model, params: Params) -> pd.DataFrame:
     """Probability of a positive review for every test review, in raw test-table order."""
-    with paths.TOKEN_STATS.open(encoding="utf-8") as stream:
-        token_stats = json.load(stream)
+    token_stats = read_token_stats()
     batches = review_batches(
-        read_records(paths.records("test"), with_index=True),
+        read_split("test", token_stats, with_index=True),
         batching=params.train.batching, batch_size=params.train.batch_size,
         padding=token_stats["padding"])
 

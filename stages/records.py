@@ -7,11 +7,16 @@ the raw train table).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+
+from stages import paths
+from stages.runner import StageError
 
 FEATURES = {
     "token_ids": tf.io.RaggedFeature(tf.int64),
@@ -51,6 +56,51 @@ def read_records(path: Path, with_index: bool = False) -> tf.data.Dataset:
         parsed = (tf.cast(review["token_ids"], tf.int32), tf.cast(review["label"], tf.float32))
         return (*parsed, review["review_index"]) if with_index else parsed
 
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: run `dvc repro tokenize`")
     return tf.data.TFRecordDataset(str(path)).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def file_digest(path: Path) -> dict[str, int | str]:
+    """Size and SHA-256 of a file, which the tokenize stage records for every split."""
+    sha256 = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            sha256.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": sha256.hexdigest()}
+
+
+def check_records(path: Path, expected: Mapping[str, int | str]) -> None:
+    """Fail unless `path` is the file the tokenize stage wrote, byte for byte.
+
+    TensorFlow would notice a damaged record only when training reached it, and a file cut
+    at a record boundary not at all; comparing size and checksum first catches both.
+    """
+    rerun = "rerun `dvc repro tokenize` to write it again"
+    if not path.exists():
+        raise StageError(f"{path} does not exist: {rerun}")
+    found = file_digest(path)
+    if found["bytes"] != expected["bytes"]:
+        raise StageError(f"{path} is corrupt: it holds {found['bytes']} bytes where the tokenize"
+                         f" stage wrote {expected['bytes']} (truncated or overwritten); {rerun}")
+    if found["sha256"] != expected["sha256"]:
+        raise StageError(f"{path} is corrupt: its contents changed after the tokenize stage"
+                         f" wrote it (SHA-256 mismatch); {rerun}")
+
+
+def read_token_stats() -> dict:
+    """The tokenize stage's description of its output (`data/tokenized/stats.json`)."""
+    try:
+        with paths.TOKEN_STATS.open(encoding="utf-8") as stream:
+            return json.load(stream)
+    except FileNotFoundError:
+        raise StageError(f"{paths.TOKEN_STATS} does not exist: run `dvc repro tokenize`"
+                         ) from None
+    except json.JSONDecodeError:
+        raise StageError(f"{paths.TOKEN_STATS} is corrupt (not JSON): rerun"
+                         " `dvc repro tokenize`") from None
+
+
+def read_split(split: str, token_stats: Mapping, with_index: bool = False) -> tf.data.Dataset:
+    """The checked records of one tokenized split ("train", "validation" or "test")."""
+    path = paths.records(split)
+    check_records(path, token_stats["splits"][split]["records"])
+    return read_records(path, with_index=with_index)

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from stages import paths
 from stages.params import PAD_ID, UNK_TOKEN, Side, TokenizeParams, load_params
-from stages.records import write_records
+from stages.records import file_digest, write_records
 from stages.runner import run_stage
 from stages.vocab import read_vocabulary
 
@@ -136,6 +136,8 @@ def main() -> None:
         write_records(paths.records(split), padded, split_labels, rows)
         stats["splits"][split] = split_stats(
             split_ids, split_labels, max_length, vocabulary.index(UNK_TOKEN))
+        # Later stages check the file against this before reading a record of it.
+        stats["splits"][split]["records"] = file_digest(paths.records(split))
         log.info("%s: %s", split, stats["splits"][split])
 
     with paths.TOKEN_STATS.open("w", encoding="utf-8") as stream:
