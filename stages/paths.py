@@ -4,6 +4,9 @@ from pathlib import Path
 
 DATA = Path("data")
 
+# Written by the check stage once params.yaml is valid; every other stage depends on it.
+PARAMS_CHECKED = DATA / "params.ok"
+
 RAW = DATA / "raw"
 LABEL_COUNTS = RAW / "counts.json"
 
@@ -14,6 +17,8 @@ TOKEN_STATS = TOKENIZED / "stats.json"
 
 MODEL = DATA / "model.keras"
 TRAIN_LIVE = DATA / "train"
+# Progress of an unfinished train stage, which no stage declares, so DVC leaves it in place.
+TRAIN_BACKUP = DATA / "train-backup"
 
 # The SavedModel that takes raw review text (export stage; read by `stages.predict`).
 EXPORT = DATA / "export"

@@ -27,6 +27,7 @@ def run_stage(main: Callable[[], None]) -> None:
         log.error("%s", error)
         sys.exit(1)
     except KeyboardInterrupt:
-        log.error("interrupted; outputs of this stage are incomplete, rerun `dvc repro`")
+        log.error("interrupted; this stage's outputs are incomplete: `dvc repro` runs it again"
+                  " (the train stage resumes from its last finished epoch)")
         sys.exit(130)
     log.info("done in %.1f s (after imports)", time.perf_counter() - started)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -58,6 +59,11 @@ class Project:
                         f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         return result
 
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start a command in the project, its stdout and stderr merged into one pipe."""
+        return subprocess.Popen(args, cwd=self.path, env=self.env, text=True, bufsize=1,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(sys.executable, "-m", "dvc", *args, check=check)
 
@@ -74,6 +80,13 @@ class Project:
     def commit(self, message: str) -> None:
         self.run("git", "add", "-A")
         self.run("git", "commit", "-qm", message)
+
+
+def data_snapshot(project: Project) -> dict[str, str]:
+    """SHA-256 of every file under the project's data/, by relative path."""
+    data = project.path / "data"
+    return {str(path.relative_to(data)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(data.rglob("*")) if path.is_file()}
 
 
 def create_project(path: Path, tfds_dir: Path) -> Project:

@@ -14,7 +14,7 @@ from conftest import Project
 from stages.vocab import learn_vocabulary
 from tiny_imdb import TEST_ONLY_WORDS
 
-ALL_STAGES = {"download", "vocab", "tokenize", "train", "export", "evaluate"}
+ALL_STAGES = {"check", "download", "vocab", "tokenize", "train", "export", "evaluate"}
 TEST_METRICS = {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
 
 
@@ -122,18 +122,19 @@ def test_changes_rerun_only_the_stages_that_depend_on_them(project: Project) -> 
     assert project.repro() == ALL_STAGES
     assert project.repro() == set()
 
+    # Any change to params.yaml reruns the check stage first, then what reads the key.
     project.set_params(evaluate={"threshold": 0.6})
-    assert project.repro() == {"evaluate"}
+    assert project.repro() == {"check", "evaluate"}
 
     project.set_params(train={"epochs": 2})
-    assert project.repro() == {"train", "export", "evaluate"}
+    assert project.repro() == {"check", "train", "export", "evaluate"}
 
     project.set_params(tokenize={"max_length": 48})
-    assert project.repro("tokenize") == {"tokenize"}
+    assert project.repro("tokenize") == {"check", "tokenize"}
     assert project.repro() == {"train", "export", "evaluate"}
 
     project.set_params(vocab={"size": 380})
-    assert project.repro() == {"vocab", "tokenize", "train", "export", "evaluate"}
+    assert project.repro() == {"check", "vocab", "tokenize", "train", "export", "evaluate"}
 
     project.set_params(download={"train_split": "train[:90%]"})
     assert project.repro() == ALL_STAGES

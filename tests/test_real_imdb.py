@@ -36,7 +36,8 @@ def test_pipeline_on_a_slice_of_real_reviews(tmp_path: Path) -> None:
         tokenize={"max_length": 200},
         # A quick, unregularised recipe: the defaults are tuned for 20 epochs on 22,500 reviews.
         train={"epochs": 2, "batch_size": 64, "dropout": 0.0, "learning_rate": 0.001})
-    assert project.repro() == {"download", "vocab", "tokenize", "train", "export", "evaluate"}
+    assert project.repro() == {"check", "download", "vocab", "tokenize", "train", "export",
+                              "evaluate"}
 
     data = project.path / "data"
     assert len(pd.read_parquet(data / "raw" / "train.parquet")) == 3000
