@@ -25,6 +25,7 @@ RESERVED_TOKENS = (PAD_TOKEN, UNK_TOKEN)
 
 Side = Literal["pre", "post"]
 Batching = Literal["fixed", "bucket"]
+Strategy = Literal["default", "mirrored", "multi_worker"]
 
 
 class ParamsError(ValueError):
@@ -84,6 +85,7 @@ class TrainParams:
     mask_padding: bool = True
     early_stopping_patience: int = field(default=3, metadata=_bounds(0))
     reduce_lr_patience: int = field(default=1, metadata=_bounds(0))
+    strategy: Strategy = "default"
 
     def __post_init__(self) -> None:
         if not self.lstm_units or any(units < 1 for units in self.lstm_units):

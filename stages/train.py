@@ -4,14 +4,18 @@ Reads the train and validation records only (the test split is the evaluate stag
 fits the network described by the `train` params, and writes the model to `data/model.keras`.
 Per-epoch loss and accuracy on train and validation go through DVCLive to `data/train/`, where
 `dvc plots show` draws them and `dvc exp show` lists them.
+
+Every finished epoch is backed up, so a run that is killed resumes where it stopped when
+`dvc repro` runs again (see `stages/resume.py`); `train.strategy` spreads training over
+several devices or machines (see `stages/distribute.py`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-import time
+import tempfile
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,9 +25,12 @@ from dvclive.keras import DVCLiveCallback
 
 from stages import paths
 from stages.batches import review_batches
+from stages.distribute import (make_strategy, prepare_for_multi_worker, shard_by_batch,
+                               worker_outputs)
 from stages.model import build_model, compile_model
 from stages.params import TrainParams, load_params
-from stages.records import read_records
+from stages.records import read_split, read_token_stats
+from stages.resume import TrainingBackup, fingerprint
 from stages.runner import run_stage
 from stages.vocab import read_vocabulary
 
@@ -31,22 +38,6 @@ log = logging.getLogger("stages.train")
 
 # What early stopping and learning-rate reduction watch.
 MONITOR = "val_loss"
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Logs how long each epoch took and keeps the total."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seconds: list[float] = []
-        self._started = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.seconds.append(time.perf_counter() - self._started)
-        log.info("epoch %d took %.1f s", epoch + 1, self.seconds[-1])
 
 
 def peak_memory() -> str:
@@ -66,10 +57,9 @@ def make_deterministic(seed: int) -> None:
 
 def load_batches(split: str, params: TrainParams, shuffle: bool) -> tf.data.Dataset:
     """Batches of one tokenized split, batched as the params and the tokenize stage say."""
-    with paths.TOKEN_STATS.open(encoding="utf-8") as stream:
-        token_stats = json.load(stream)
+    token_stats = read_token_stats()
     return review_batches(
-        read_records(paths.records(split)),
+        read_split(split, token_stats),
         batching=params.batching, batch_size=params.batch_size,
         padding=token_stats["padding"],
         shuffle_buffer=params.shuffle_buffer if shuffle else None, seed=params.seed)
@@ -93,48 +83,64 @@ def schedule(params: TrainParams) -> list[keras.callbacks.Callback]:
     return callbacks
 
 
-def best_epoch(history: keras.callbacks.History, params: TrainParams) -> dict[str, float]:
+def best_epoch(epochs: list[dict[str, float]], params: TrainParams) -> dict[str, float]:
     """The epoch whose weights are saved, with its validation figures."""
-    losses = history.history[MONITOR]
+    losses = [figures[MONITOR] for figures in epochs]
     epoch = int(np.argmin(losses)) if params.early_stopping_patience else len(losses) - 1
     return {"epoch": epoch + 1,
             "val_loss": round(losses[epoch], 6),
-            "val_accuracy": round(history.history["val_accuracy"][epoch], 6)}
+            "val_accuracy": round(epochs[epoch]["val_accuracy"], 6)}
 
 
 def main() -> None:
     params: TrainParams = load_params().train
+    strategy = make_strategy(params.strategy)
     make_deterministic(params.seed)
 
     # Train on the train split, select and monitor on the validation split.
-    train_batches = load_batches("train", params, shuffle=True)
-    validation_batches = load_batches("validation", params, shuffle=False)
+    train_batches = shard_by_batch(load_batches("train", params, shuffle=True))
+    validation_batches = shard_by_batch(load_batches("validation", params, shuffle=False))
 
-    # Build the network for this vocabulary.
+    # Build the network for this vocabulary, its variables placed by the strategy.
     vocabulary_size = len(read_vocabulary(paths.VOCABULARY))
-    model = compile_model(build_model(vocabulary_size, params), params)
+    with strategy.scope():
+        model = compile_model(build_model(vocabulary_size, params), params)
+    prepare_for_multi_worker(model, strategy)
     model.summary(print_fn=lambda line, *_: log.info("%s", line))
-    log.info("%d parameters; %s batches of %d for %d epochs", model.count_params(),
-             params.batching, params.batch_size, params.epochs)
+    log.info("%d parameters; %s batches of %d over %d replicas for %d epochs",
+             model.count_params(), params.batching, params.batch_size,
+             strategy.num_replicas_in_sync, params.epochs)
 
-    # Fit, logging every epoch's figures through DVCLive.
-    timer = EpochTimer()
-    with Live(dir=str(paths.TRAIN_LIVE), dvcyaml=False, save_dvc_exp=False) as live:
-        history = model.fit(
-            train_batches, validation_data=validation_batches, epochs=params.epochs,
-            callbacks=[DVCLiveCallback(live=live), timer, *schedule(params)], shuffle=False,
-            verbose=1 if sys.stdout.isatty() else 2)
+    with tempfile.TemporaryDirectory(prefix="train-worker-") as scratch:
+        outputs = worker_outputs(strategy, Path(scratch))
 
-        # The summary beside the last epoch's figures: what was kept and what it cost.
-        live.summary["best"] = best_epoch(history, params)
-        live.summary["epochs_run"] = len(timer.seconds)
-        live.summary["parameters"] = model.count_params()
-        live.summary["train_seconds"] = round(sum(timer.seconds), 1)
-        log.info("keeping epoch %d: %s", live.summary["best"]["epoch"], live.summary["best"])
+        # Pick up where an interrupted run of the same params and data stopped.
+        backup = TrainingBackup(outputs.backup, fingerprint(params, read_token_stats()))
+        finished = backup.restore(outputs.live)
 
-    model.save(paths.MODEL)
-    log.info("wrote %s after %.0f s of training; peak memory %s", paths.MODEL,
-             sum(timer.seconds), peak_memory())
+        # Fit, logging every epoch's figures through DVCLive and backing up after each.
+        callbacks = schedule(params)
+        with Live(dir=str(outputs.live), dvcyaml=False, save_dvc_exp=False,
+                  resume=finished > 0) as live:
+            model.fit(
+                train_batches, validation_data=validation_batches, epochs=params.epochs,
+                callbacks=[DVCLiveCallback(live=live), *callbacks,
+                           *backup.callbacks(outputs.live, callbacks)],
+                shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+
+            # The summary beside the last epoch's figures: what was kept and what it cost.
+            live.summary["best"] = best_epoch(backup.epochs, params)
+            live.summary["epochs_run"] = len(backup.epochs)
+            live.summary["parameters"] = model.count_params()
+            live.summary["train_seconds"] = round(
+                sum(figures["seconds"] for figures in backup.epochs), 1)
+            log.info("keeping epoch %d: %s", live.summary["best"]["epoch"],
+                     live.summary["best"])
+
+        model.save(outputs.model)
+        backup.discard()
+    log.info("wrote %s after %.0f s of training; peak memory %s", outputs.model,
+             live.summary["train_seconds"], peak_memory())
 
 
 if __name__ == "__main__":
