@@ -1,12 +1,13 @@
 """Resuming an interrupted train stage from its last finished epoch.
 
 DVC deletes the train stage's outputs before it runs the stage again, so progress is kept in a
-backup directory that no stage declares and DVC leaves alone (`data/train-backup/`):
-- Keras's `BackupAndRestore` saves the weights, the optimizer's state (learning rate
-  included) and the number of finished epochs after every epoch;
-- `TrainingProgress` saves what that callback does not: every finished epoch's figures and
-  duration, the DVCLive files drawn from them, and the state of early stopping and
-  learning-rate reduction, with the best weights so far.
+backup directory that no stage declares and DVC leaves alone (`data/train-backup/`). After
+every epoch `TrainingProgress` writes a snapshot of everything a resumed run needs:
+- the weights with the optimizer's state (learning rate and step count included),
+- the DVCLive files written so far, and the best weights early stopping keeps,
+then records it in `progress.json` with every finished epoch's figures and the state of early
+stopping and learning-rate reduction. That file is replaced in one step, and only then are
+older snapshots deleted, so a kill at any moment leaves one complete, consistent snapshot.
 
 A backup is resumed only by a run with the same `train` params and the same tokenized data;
 it stores a fingerprint of both and any other run discards it. The train stage deletes its
@@ -33,8 +34,9 @@ from stages.params import TrainParams
 
 log = logging.getLogger("stages.resume")
 
-# Keras's BackupAndRestore writes this beside its weights, holding the finished epochs.
-KERAS_METADATA = "training_metadata.json"
+WEIGHTS = "model.weights.h5"
+BEST_WEIGHTS = "best.npz"
+LIVE = "live"
 
 
 def fingerprint(params: TrainParams, token_stats: Mapping[str, Any]) -> str:
@@ -46,16 +48,107 @@ def fingerprint(params: TrainParams, token_stats: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-def _write_json_atomically(path: Path, value: Any) -> None:
-    """Write JSON so that a kill mid-write leaves the previous file, never half of one."""
-    partial = path.with_suffix(".partial")
-    with partial.open("w", encoding="utf-8") as stream:
-        json.dump(value, stream, indent=1)
-    os.replace(partial, path)
+class TrainingBackup:
+    """The backup directory of one training run: its snapshots and `progress.json`."""
+
+    def __init__(self, directory: Path, fingerprint: str) -> None:
+        self.directory = directory
+        self.fingerprint = fingerprint
+        self.state: dict[str, Any] = {}
+        self.epochs: list[dict[str, float]] = []
+
+    @property
+    def _progress_file(self) -> Path:
+        return self.directory / "progress.json"
+
+    def _snapshot(self, name: str) -> Path:
+        return self.directory / name
+
+    def restore(self, model: keras.Model, live_dir: Path) -> int:
+        """Load a matching backup into `model` and `live_dir`; return its finished epochs.
+
+        Returns 0, having discarded whatever was there, when there is nothing to resume.
+        """
+        state = self._read_state()
+        if state is None:
+            self.discard()
+            return 0
+        snapshot = self._snapshot(state["snapshot"])
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(snapshot / WEIGHTS)
+        shutil.rmtree(live_dir, ignore_errors=True)
+        shutil.copytree(snapshot / LIVE, live_dir)
+
+        self.state, self.epochs = state, state["epochs"]
+        log.info("resuming from the backup in %s after epoch %d", self.directory,
+                 len(self.epochs))
+        return len(self.epochs)
+
+    def _read_state(self) -> dict[str, Any] | None:
+        """The recorded progress when it can be resumed, with the reason logged when not."""
+        if not self._progress_file.exists():
+            return None
+        with self._progress_file.open(encoding="utf-8") as stream:
+            state = json.load(stream)
+        if state.get("fingerprint") != self.fingerprint:
+            log.info("discarding the backup in %s: it is of other train params or data",
+                     self.directory)
+            return None
+        if not (self._snapshot(state["snapshot"]) / WEIGHTS).exists():
+            log.warning("discarding the backup in %s: its snapshot is missing", self.directory)
+            return None
+        return state
+
+    def callback(self, live_dir: Path,
+                 schedule: list[keras.callbacks.Callback]) -> TrainingProgress:
+        """The callback that fills this backup; it goes after DVCLive's and the schedule's."""
+        early_stopping = next((c for c in schedule
+                               if isinstance(c, keras.callbacks.EarlyStopping)), None)
+        reduce_lr = next((c for c in schedule
+                          if isinstance(c, keras.callbacks.ReduceLROnPlateau)), None)
+        return TrainingProgress(self, live_dir, early_stopping, reduce_lr)
+
+    def save(self, model: keras.Model, live_dir: Path, state: dict[str, Any],
+             best_weights: list[np.ndarray] | None) -> None:
+        """Write this epoch's snapshot, record it, then delete the older ones."""
+        name = f"epoch-{len(state['epochs'])}"
+        snapshot = self._snapshot(name)
+        shutil.rmtree(snapshot, ignore_errors=True)
+        snapshot.mkdir(parents=True)
+        model.save_weights(snapshot / WEIGHTS)
+        shutil.copytree(live_dir, snapshot / LIVE)
+        if best_weights is not None:
+            np.savez(snapshot / BEST_WEIGHTS, *best_weights)
+
+        partial = self._progress_file.with_suffix(".partial")
+        with partial.open("w", encoding="utf-8") as stream:
+            json.dump({**state, "snapshot": name}, stream, indent=1)
+        os.replace(partial, self._progress_file)
+
+        for older in self.directory.glob("epoch-*"):
+            if older.name != name:
+                shutil.rmtree(older, ignore_errors=True)
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether the restored run had already been stopped by early stopping."""
+        return self.state.get("early_stopping", {}).get("stopped_epoch", 0) > 0
+
+    def best_weights(self) -> list[np.ndarray] | None:
+        """The best weights so far, as saved with the restored snapshot."""
+        path = self._snapshot(self.state.get("snapshot", "")) / BEST_WEIGHTS
+        if not self.state or not path.exists():
+            return None
+        with np.load(path) as saved:
+            return [saved[f"arr_{index}"] for index in range(len(saved.files))]
+
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class TrainingProgress(keras.callbacks.Callback):
-    """Records every finished epoch and the schedule's state, and restores them on resume.
+    """Snapshots every finished epoch and restores the schedule's state on resume.
 
     Place it after the DVCLive, early-stopping and learning-rate callbacks, so that it saves
     their state once they have updated it for the epoch, and restores it after they reset.
@@ -90,111 +183,14 @@ class TrainingProgress(keras.callbacks.Callback):
 
         state: dict[str, Any] = {"fingerprint": self.backup.fingerprint,
                                  "epochs": self.backup.epochs}
+        best_weights = None
         if self.early_stopping is not None:
             stopping = self.early_stopping
             state["early_stopping"] = {"wait": stopping.wait, "best": stopping.best,
                                        "best_epoch": stopping.best_epoch,
                                        "stopped_epoch": stopping.stopped_epoch}
-            if stopping.best_epoch == epoch and stopping.best_weights is not None:
-                self.backup.save_best_weights(stopping.best_weights)
+            best_weights = stopping.best_weights
         if self.reduce_lr is not None:
             state["reduce_lr"] = {"wait": self.reduce_lr.wait, "best": self.reduce_lr.best,
                                   "cooldown_counter": self.reduce_lr.cooldown_counter}
-        self.backup.save(state, self.live_dir)
-
-
-class TrainingBackup:
-    """The backup directory of one training run, shared by the callbacks that fill it."""
-
-    def __init__(self, directory: Path, fingerprint: str) -> None:
-        self.directory = directory
-        self.fingerprint = fingerprint
-        self.state: dict[str, Any] = {}
-        self.epochs: list[dict[str, float]] = []
-
-    @property
-    def _state_file(self) -> Path:
-        return self.directory / "progress.json"
-
-    @property
-    def _live_copy(self) -> Path:
-        return self.directory / "live"
-
-    @property
-    def _keras_dir(self) -> Path:
-        return self.directory / "keras"
-
-    def restore(self, live_dir: Path) -> int:
-        """Load a matching backup, put its DVCLive files back, and return its finished epochs.
-
-        Returns 0, having discarded whatever was there, when there is nothing to resume.
-        """
-        state = self._read_state()
-        if state is None:
-            self.discard()
-            return 0
-        self.state, self.epochs = state, state["epochs"]
-        shutil.rmtree(live_dir, ignore_errors=True)
-        shutil.copytree(self._live_copy, live_dir)
-        log.info("resuming from the backup in %s after epoch %d", self.directory,
-                 len(self.epochs))
-        return len(self.epochs)
-
-    def _read_state(self) -> dict[str, Any] | None:
-        """The saved state when it can be resumed, with the reason logged when not."""
-        if not self._state_file.exists():
-            return None
-        with self._state_file.open(encoding="utf-8") as stream:
-            state = json.load(stream)
-        if state.get("fingerprint") != self.fingerprint:
-            log.info("discarding the backup in %s: it is of other train params or data",
-                     self.directory)
-            return None
-        keras_epochs = 0
-        if (self._keras_dir / KERAS_METADATA).exists():
-            with (self._keras_dir / KERAS_METADATA).open(encoding="utf-8") as stream:
-                keras_epochs = json.load(stream)["epoch"]
-        if keras_epochs != len(state["epochs"]) or not self._live_copy.exists():
-            # Killed between saving the weights and saving the figures of one epoch.
-            log.warning("discarding the backup in %s: its weights and figures disagree",
-                        self.directory)
-            return None
-        return state
-
-    def callbacks(self, live_dir: Path,
-                  schedule: list[keras.callbacks.Callback]) -> list[keras.callbacks.Callback]:
-        """The callbacks that fill this backup; they go after DVCLive's and the schedule's."""
-        early_stopping = next((c for c in schedule
-                               if isinstance(c, keras.callbacks.EarlyStopping)), None)
-        reduce_lr = next((c for c in schedule
-                          if isinstance(c, keras.callbacks.ReduceLROnPlateau)), None)
-        return [
-            keras.callbacks.BackupAndRestore(str(self._keras_dir), delete_checkpoint=False),
-            TrainingProgress(self, live_dir, early_stopping, reduce_lr),
-        ]
-
-    def save(self, state: dict[str, Any], live_dir: Path) -> None:
-        """Save one finished epoch's state and a copy of the DVCLive files."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        partial = self._live_copy.with_name("live.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(live_dir, partial)
-        shutil.rmtree(self._live_copy, ignore_errors=True)
-        os.replace(partial, self._live_copy)
-        _write_json_atomically(self._state_file, state)
-
-    def save_best_weights(self, weights: list[np.ndarray]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        partial = self.directory / "best.partial.npz"
-        np.savez(partial, *weights)
-        os.replace(partial, self.directory / "best.npz")
-
-    def best_weights(self) -> list[np.ndarray] | None:
-        path = self.directory / "best.npz"
-        if not path.exists():
-            return None
-        with np.load(path) as saved:
-            return [saved[f"arr_{index}"] for index in range(len(saved.files))]
-
-    def discard(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self.backup.save(self.model, self.live_dir, state, best_weights)

@@ -116,7 +116,9 @@ def main() -> None:
 
         # Pick up where an interrupted run of the same params and data stopped.
         backup = TrainingBackup(outputs.backup, fingerprint(params, read_token_stats()))
-        finished = backup.restore(outputs.live)
+        finished = backup.restore(model, outputs.live)
+        # A run killed after early stopping ended it only has its model left to save.
+        first_epoch = params.epochs if backup.stopped_early else finished
 
         # Fit, logging every epoch's figures through DVCLive and backing up after each.
         callbacks = schedule(params)
@@ -124,8 +126,9 @@ def main() -> None:
                   resume=finished > 0) as live:
             model.fit(
                 train_batches, validation_data=validation_batches, epochs=params.epochs,
+                initial_epoch=first_epoch,
                 callbacks=[DVCLiveCallback(live=live), *callbacks,
-                           *backup.callbacks(outputs.live, callbacks)],
+                           backup.callback(outputs.live, callbacks)],
                 shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
 
             # The summary beside the last epoch's figures: what was kept and what it cost.
