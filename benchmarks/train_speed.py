@@ -29,6 +29,7 @@ import tensorflow as tf
 from stages import paths
 from stages.model import build_model, compile_model
 from stages.params import PAD_ID, TrainParams, load_params
+from stages.records import read_token_stats
 from stages.train import load_batches
 from stages.vocab import read_vocabulary
 
@@ -38,7 +39,8 @@ TRACING_BATCHES = 4
 
 def project_epoch(params: TrainParams) -> list[tuple[np.ndarray, np.ndarray]]:
     """One epoch of train batches, `(token_ids, labels)`, as the train stage draws them."""
-    return list(load_batches("train", params, shuffle=True).as_numpy_iterator())
+    batches = load_batches("train", params, shuffle=True, token_stats=read_token_stats())
+    return list(batches.as_numpy_iterator())
 
 
 def fixed_batches(batches: list[tuple[np.ndarray, np.ndarray]], length: int, batch_size: int,

@@ -137,8 +137,10 @@ class TrainingBackup:
 
     def best_weights(self) -> list[np.ndarray] | None:
         """The best weights so far, as saved with the restored snapshot."""
-        path = self._snapshot(self.state.get("snapshot", "")) / BEST_WEIGHTS
-        if not self.state or not path.exists():
+        if not self.state:
+            return None
+        path = self._snapshot(self.state["snapshot"]) / BEST_WEIGHTS
+        if not path.exists():
             return None
         with np.load(path) as saved:
             return [saved[f"arr_{index}"] for index in range(len(saved.files))]

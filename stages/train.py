@@ -55,9 +55,9 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def load_batches(split: str, params: TrainParams, shuffle: bool) -> tf.data.Dataset:
+def load_batches(split: str, params: TrainParams, shuffle: bool,
+                 token_stats: dict) -> tf.data.Dataset:
     """Batches of one tokenized split, batched as the params and the tokenize stage say."""
-    token_stats = read_token_stats()
     return review_batches(
         read_split(split, token_stats),
         batching=params.batching, batch_size=params.batch_size,
@@ -98,8 +98,9 @@ def main() -> None:
     make_deterministic(params.seed)
 
     # Train on the train split, select and monitor on the validation split.
-    train_batches = shard_by_batch(load_batches("train", params, shuffle=True))
-    validation_batches = shard_by_batch(load_batches("validation", params, shuffle=False))
+    token_stats = read_token_stats()
+    train_batches = shard_by_batch(load_batches("train", params, True, token_stats))
+    validation_batches = shard_by_batch(load_batches("validation", params, False, token_stats))
 
     # Build the network for this vocabulary, its variables placed by the strategy.
     vocabulary_size = len(read_vocabulary(paths.VOCABULARY))
@@ -115,7 +116,7 @@ def main() -> None:
         outputs = worker_outputs(strategy, Path(scratch))
 
         # Pick up where an interrupted run of the same params and data stopped.
-        backup = TrainingBackup(outputs.backup, fingerprint(params, read_token_stats()))
+        backup = TrainingBackup(outputs.backup, fingerprint(params, token_stats))
         finished = backup.restore(model, outputs.live)
         # A run killed after early stopping ended it only has its model left to save.
         first_epoch = params.epochs if backup.stopped_early else finished
